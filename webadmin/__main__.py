@@ -1,0 +1,5 @@
+"""Allow ``python -m webadmin``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,189 @@
+"""The ``webadmin`` command: run the server and manage users and API tokens."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from .config import ConfigError, Settings, load_settings
+from .security import (
+    API_TOKEN_PREFIX,
+    PasswordPolicyError,
+    check_password_policy,
+    hash_password,
+    hash_token,
+    new_token,
+)
+from .store import ROLES, Store, StoreError
+
+logger = logging.getLogger(__name__)
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _store() -> Store:
+    store = Store(_settings().data_dir)
+    store.initialize()
+    return store
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        check_password_policy(password)
+    except PasswordPolicyError as error:
+        raise click.ClickException(str(error)) from None
+    return password
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "never"
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@click.group()
+@click.version_option(package_name="webadmin")
+def main() -> None:
+    """Run and manage webadmin, a web admin for a Jetson home lab."""
+
+
+@main.command()
+def serve() -> None:
+    """Start the web server (gunicorn, one worker) on WEBADMIN_BIND."""
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    from .server import WebadminServer
+
+    logger.info("Starting webadmin on http://%s with telemetry %s", settings.bind, settings.telemetry)
+    WebadminServer(settings).run()
+
+
+@main.command("replay-tegrastats")
+@click.argument("log_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--interval-ms", default=1000, show_default=True, type=click.IntRange(10, 60_000), help="Pause between lines, in milliseconds.")
+@click.option("--once", is_flag=True, help="Stop at the end of the file instead of starting over.")
+def replay_tegrastats(log_file: Path, interval_ms: int, once: bool) -> None:
+    """Print a recorded tegrastats log line by line, like tegrastats does."""
+    lines = [line for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
+    if not lines:
+        raise click.ClickException(f"{log_file} has no lines")
+    while True:
+        for line in lines:
+            click.echo(line)
+            sys.stdout.flush()
+            time.sleep(interval_ms / 1000)
+        if once:
+            return
+
+
+@main.group()
+def user() -> None:
+    """Manage the people who can sign in."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="viewer may look; admin may also change things.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def user_add(name: str, role: str, password_stdin: bool) -> None:
+    """Create a user."""
+    store = _store()
+    password = _read_password(password_stdin)
+    try:
+        store.add_user(name, hash_password(password), role)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    store.audit("user add", "succeeded", None, "cli", f"{name} as {role}")
+    click.echo(f"Created {role} {name}.")
+
+
+@user.command("list")
+def user_list() -> None:
+    """List the users."""
+    for found in _store().list_users():
+        click.echo(f"{found.username}\t{found.role}\tcreated {_when(found.created_at)}")
+
+
+@user.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def user_passwd(name: str, password_stdin: bool) -> None:
+    """Set a user's password and sign that user out everywhere."""
+    store = _store()
+    password = _read_password(password_stdin)
+    try:
+        store.set_password(name, hash_password(password))
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    store.audit("user passwd", "succeeded", None, "cli", name)
+    click.echo(f"Password of {name} changed; the user's sessions have ended.")
+
+
+@user.command("remove")
+@click.argument("name")
+def user_remove(name: str) -> None:
+    """Delete a user and end the user's sessions."""
+    store = _store()
+    try:
+        store.remove_user(name)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    store.audit("user remove", "succeeded", None, "cli", name)
+    click.echo(f"Removed {name}.")
+
+
+@main.group()
+def token() -> None:
+    """Manage API tokens for Homepage widgets and scripts."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+def token_create(name: str, role: str) -> None:
+    """Create an API token and print it once; only its hash is stored."""
+    store = _store()
+    value = new_token(API_TOKEN_PREFIX)
+    try:
+        store.add_token(name, hash_token(value), role)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    store.audit("token create", "succeeded", None, "cli", f"{name} as {role}")
+    click.echo(value)
+    click.echo(f"This is the only time the token {name} is shown. Send it as: Authorization: Bearer <token>", err=True)
+
+
+@token.command("list")
+def token_list() -> None:
+    """List the API tokens (names only)."""
+    for found in _store().list_tokens():
+        click.echo(f"{found.name}\t{found.role}\tcreated {_when(found.created_at)}\tlast used {_when(found.last_used_at)}")
+
+
+@token.command("revoke")
+@click.argument("name")
+def token_revoke(name: str) -> None:
+    """Delete an API token."""
+    store = _store()
+    try:
+        store.revoke_token(name)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    store.audit("token revoke", "succeeded", None, "cli", name)
+    click.echo(f"Revoked {name}.")

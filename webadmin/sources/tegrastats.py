@@ -1,0 +1,151 @@
+"""Jetson readings from a running ``tegrastats`` command (or any command that prints its lines).
+
+A reader thread parses each line as it arrives and keeps the newest good
+reading; the sampler takes it once per interval. A bad line is logged once and
+the last good reading is kept, so one malformed line never stops the panel.
+When the command exits (a replayed log ends, tegrastats is killed) it is
+started again after a pause.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import IO, Any
+
+from . import Sample, SourceReadError, SourceUnavailable
+from .tegrastats_parser import TegrastatsLineError, parse_line
+
+logger = logging.getLogger(__name__)
+
+FIRST_LINE_TIMEOUT_S = 5.0
+RESTART_DELAY_S = 5.0
+MAX_LOGGED_LINE_CHARS = 300
+
+Popen = Callable[..., "subprocess.Popen[str]"]
+
+
+class TegrastatsSource:
+    """Telemetry parsed from the lines of a tegrastats command."""
+
+    name = "tegrastats"
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        popen: Popen = subprocess.Popen,
+        first_line_timeout_s: float = FIRST_LINE_TIMEOUT_S,
+        restart_delay_s: float = RESTART_DELAY_S,
+    ) -> None:
+        self._argv = list(argv)
+        self._popen = popen
+        self._first_line_timeout_s = first_line_timeout_s
+        self._restart_delay_s = restart_delay_s
+        self._process: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
+        self._first_line = threading.Event()
+        self._latest: Sample | None = None
+        self._bad_line: str | None = None
+        self._started_at = 0.0
+
+    def open(self) -> None:
+        """Start the command and wait for its first good line."""
+        self._start_process()
+        if not self._first_line.wait(self._first_line_timeout_s) or self._latest is None:
+            detail = self._exit_detail() or f"no tegrastats line within {self._first_line_timeout_s:g} s"
+            self.close()
+            raise SourceUnavailable(f"tegrastats ({' '.join(self._argv)}): {detail}")
+
+    def read(self) -> Sample:
+        """Return the newest good reading; raise SourceReadError after a bad line or an exit."""
+        self._restart_if_exited()
+        with self._lock:
+            latest, bad_line = self._latest, self._bad_line
+        if latest is None:
+            raise SourceReadError("tegrastats has printed no line yet")
+        if bad_line is not None:
+            raise SourceReadError(f"tegrastats printed a line that could not be read: {bad_line[:80]}")
+        if self._process is None or self._process.poll() is not None:
+            raise SourceReadError(f"tegrastats stopped; {self._exit_detail()}")
+        return latest
+
+    def close(self) -> None:
+        """Stop the command."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+    def _start_process(self) -> None:
+        self._started_at = time.monotonic()
+        try:
+            process = self._popen(
+                self._argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                errors="replace",
+                bufsize=1,
+            )
+        except OSError as error:
+            raise SourceUnavailable(f"tegrastats ({' '.join(self._argv)}) could not start: {error.strerror or error}") from error
+        self._process = process
+        thread = threading.Thread(target=self._read_lines, args=(process.stdout,), name="tegrastats-reader", daemon=True)
+        thread.start()
+
+    def _restart_if_exited(self) -> None:
+        process = self._process
+        if process is None or process.poll() is None:
+            return
+        if time.monotonic() - self._started_at < self._restart_delay_s:
+            return
+        logger.info("tegrastats exited with code %s; starting it again", process.returncode)
+        try:
+            self._start_process()
+        except SourceUnavailable as error:
+            logger.debug("Restarting tegrastats failed: %s", error)
+
+    def _exit_detail(self) -> str:
+        process = self._process
+        if process is None or process.poll() is None:
+            return ""
+        return f"the command exited with code {process.returncode}"
+
+    def _read_lines(self, stream: IO[str] | Any) -> None:
+        for line in stream:
+            self._take_line(line.strip())
+        self._first_line.set()
+
+    def _take_line(self, line: str) -> None:
+        if not line:
+            return
+        try:
+            reading = parse_line(line)
+        except TegrastatsLineError as error:
+            self._note_bad_line(line, error)
+            return
+        with self._lock:
+            recovered = self._bad_line is not None
+            self._latest = Sample(reading, datetime.now(timezone.utc))
+            self._bad_line = None
+        if recovered:
+            logger.info("tegrastats lines are readable again")
+        self._first_line.set()
+
+    def _note_bad_line(self, line: str, error: TegrastatsLineError) -> None:
+        with self._lock:
+            first = self._bad_line is None
+            self._bad_line = line
+        # Log the first bad line of a run at ERROR and the rest quietly, so a
+        # broken board does not flood the log every second.
+        level = logging.ERROR if first else logging.DEBUG
+        logger.log(level, "Ignoring a tegrastats line that could not be read (%s): %r", error, line[:MAX_LOGGED_LINE_CHARS])
