@@ -266,10 +266,10 @@ class LiveServer:
 
     def start(self) -> None:
         """Start the server and wait until it answers."""
-        log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "webadmin", "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "webadmin", "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         wait_for_http(self.url + "/healthz", process=self.process)
 
     def log(self) -> str:

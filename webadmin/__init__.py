@@ -43,6 +43,8 @@ def create_app(
     store.initialize()
     app = Flask(__name__, template_folder=str(asset_dir("templates")), static_folder=str(asset_dir("static")))
     _configure(app, store)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
     app.extensions["webadmin"] = {
         "settings": settings,
         "store": store,

@@ -117,6 +117,8 @@ class Sampler:
             self._notices.pop(name, None)
             logger.info("Reading telemetry from %s", name)
             self._source, self._position = source, index
+            # Count the pause before retrying better sources from this switch.
+            self._last_preferred_try = time.monotonic()
             return source
         return None
 

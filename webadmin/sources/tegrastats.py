@@ -50,7 +50,8 @@ class TegrastatsSource:
         self._first_line = threading.Event()
         self._latest: Sample | None = None
         self._bad_line: str | None = None
-        self._started_at = 0.0
+        self._reader: threading.Thread | None = None
+        self._exited_at: float | None = None
 
     def open(self) -> None:
         """Start the command and wait for its first good line."""
@@ -74,18 +75,15 @@ class TegrastatsSource:
         return latest
 
     def close(self) -> None:
-        """Stop the command."""
+        """Stop the command and its reader thread."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        if process is not None:
+            _stop_process(process)
+        if self._reader is not None:
+            self._reader.join(timeout=2)
 
     def _start_process(self) -> None:
-        self._started_at = time.monotonic()
+        self._exited_at = None
         try:
             process = self._popen(
                 self._argv,
@@ -99,16 +97,25 @@ class TegrastatsSource:
         except OSError as error:
             raise SourceUnavailable(f"tegrastats ({' '.join(self._argv)}) could not start: {error.strerror or error}") from error
         self._process = process
-        thread = threading.Thread(target=self._read_lines, args=(process.stdout,), name="tegrastats-reader", daemon=True)
-        thread.start()
+        self._reader = threading.Thread(
+            target=self._read_lines, args=(process.stdout,), name="tegrastats-reader", daemon=True
+        )
+        self._reader.start()
 
     def _restart_if_exited(self) -> None:
         process = self._process
         if process is None or process.poll() is None:
             return
-        if time.monotonic() - self._started_at < self._restart_delay_s:
+        # Wait a while after an exit, so a command that fails at once is not
+        # restarted every second.
+        now = time.monotonic()
+        if self._exited_at is None:
+            self._exited_at = now
+            logger.warning("tegrastats exited with code %s", process.returncode)
             return
-        logger.info("tegrastats exited with code %s; starting it again", process.returncode)
+        if now - self._exited_at < self._restart_delay_s:
+            return
+        logger.info("Starting tegrastats again after it exited with code %s", process.returncode)
         try:
             self._start_process()
         except SourceUnavailable as error:
@@ -121,8 +128,9 @@ class TegrastatsSource:
         return f"the command exited with code {process.returncode}"
 
     def _read_lines(self, stream: IO[str] | Any) -> None:
-        for line in stream:
-            self._take_line(line.strip())
+        with stream:
+            for line in stream:
+                self._take_line(line.strip())
         self._first_line.set()
 
     def _take_line(self, line: str) -> None:
@@ -149,3 +157,13 @@ class TegrastatsSource:
         # broken board does not flood the log every second.
         level = logging.ERROR if first else logging.DEBUG
         logger.log(level, "Ignoring a tegrastats line that could not be read (%s): %r", error, line[:MAX_LOGGED_LINE_CHARS])
+
+
+def _stop_process(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=2)
