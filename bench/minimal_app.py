@@ -50,8 +50,13 @@ def create_app() -> Flask:
     return app
 
 
-def _no_hook(*_args: Any) -> None:
-    """Replace webadmin's worker hooks, which start and stop webadmin's sampler."""
+# gunicorn checks each hook's argument count, so each replacement matches its hook.
+def _skip_post_worker_init(worker: Any) -> None:
+    """Replace webadmin's hook, which starts webadmin's sampler."""
+
+
+def _skip_worker_exit(server: Any, worker: Any) -> None:
+    """Replace webadmin's hook, which stops webadmin's sampler."""
 
 
 class MinimalServer(WebadminServer):
@@ -65,7 +70,11 @@ class MinimalServer(WebadminServer):
 def serve(bind: str) -> None:
     """Serve the baseline app on ``bind`` (HOST:PORT) until gunicorn is stopped."""
     settings = load_settings({"WEBADMIN_BIND": bind})
-    options = {"post_worker_init": _no_hook, "worker_exit": _no_hook, "proc_name": "webadmin-bench-minimal"}
+    options = {
+        "post_worker_init": _skip_post_worker_init,
+        "worker_exit": _skip_worker_exit,
+        "proc_name": "webadmin-bench-minimal",
+    }
     MinimalServer(settings, options).run()
 
 

@@ -242,30 +242,43 @@ HIDE_TAB = """hidden => {
 }"""
 
 
+def wait_for_requests(page: Page, requests: list[str], count: int) -> None:
+    """Give the browser up to 2 s to report at least ``count`` requests."""
+    deadline = time.monotonic() + 2
+    while len(requests) < count and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+
+
 def test_hidden_tab_pauses_polling(server: LiveServer, phone: Page) -> None:
     tile_requests: list[str] = []
     phone.on("request", lambda request: tile_requests.append(request.url) if "/tiles/" in request.url else None)
+    # A paused fake clock fires htmx's poll timers only when the test advances it.
+    phone.clock.install()
     sign_in(phone, server.url)
     expect_dashboard(phone, server.url)
-    phone.wait_for_timeout(2_500)
-    assert len(tile_requests) >= len(TILES)
+    phone.clock.pause_at(time.time() + 1)
+    phone.wait_for_timeout(500)
+
+    before_visible_polls = len(tile_requests)
+    phone.clock.run_for(2_000)
+    wait_for_requests(phone, tile_requests, before_visible_polls + len(TILES))
+    visible_polls = len(tile_requests) - before_visible_polls
 
     # Headless Chromium keeps every tab visible, so the test makes the page believe it is hidden.
     phone.evaluate(HIDE_TAB, True)
-    phone.wait_for_timeout(500)
     before_hidden = len(tile_requests)
-    phone.wait_for_timeout(5_000)
+    phone.clock.run_for(6_000)
+    phone.wait_for_timeout(1_000)
     hidden_requests = len(tile_requests) - before_hidden
 
-    # NOTE: the next poll would land in this 1 s window about half the time, so a page
-    # that did not refresh at once on becoming visible fails here only that often.
-    before_visible = len(tile_requests)
+    before_shown = len(tile_requests)
     phone.evaluate(HIDE_TAB, False)
-    phone.wait_for_timeout(1_000)
-    visible_requests = len(tile_requests) - before_visible
+    wait_for_requests(phone, tile_requests, before_shown + len(TILES))
+    refresh_requests = len(tile_requests) - before_shown
 
+    assert visible_polls == len(TILES)
     assert hidden_requests == 0
-    assert visible_requests >= len(TILES)
+    assert refresh_requests == len(TILES)
 
 
 @pytest.mark.parametrize("scheme", ["dark", "light"])
