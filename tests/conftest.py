@@ -295,7 +295,9 @@ def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
         server = LiveServer(env or {}, tmp_path / f"data-{len(servers)}")
         servers.append(server)
         if admin:
-            result = server.run_cli("user", "add", "admin", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
+            result = server.run_cli(
+                "user", "add", "admin", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n"
+            )
             assert result.returncode == 0, result.stderr
         if start:
             server.start()

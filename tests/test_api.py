@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from conftest import FakeDockerReader, StaticSource, make_runtime
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import FakeDockerReader, StaticSource, make_runtime
 from webadmin.security import hash_token
 from webadmin.store import Store
 

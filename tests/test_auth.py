@@ -7,10 +7,10 @@ from collections.abc import Callable
 from unittest import mock
 
 import pytest
+from conftest import PASSWORD, add_user, csrf_token_from, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import PASSWORD, add_user, csrf_token_from, sign_in
 from webadmin import auth
 from webadmin.security import ADDRESS_ATTEMPTS_PER_MINUTE, LOCKOUT_FAILURES, hash_token, safe_next_path
 from webadmin.store import Store
@@ -140,8 +140,9 @@ def test_lockout_ends_after_five_minutes(client: FlaskClient, store: Store) -> N
         store.record_login_attempt("admin", "127.0.0.9", succeeded=False)
 
     later = time.time() + 5 * 60 + 1
-    with mock.patch("webadmin.security.time.time", return_value=later), mock.patch(
-        "webadmin.store.time.time", return_value=later
+    with (
+        mock.patch("webadmin.security.time.time", return_value=later),
+        mock.patch("webadmin.store.time.time", return_value=later),
     ):
         response = sign_in(client)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from conftest import FakeDockerReader, StaticSource, add_user, make_container, make_runtime, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import FakeDockerReader, StaticSource, add_user, make_container, make_runtime, sign_in
 from webadmin.dashboard import TILES
 from webadmin.telemetry import CoreReading, CpuReading, MemoryReading, Reading
 

@@ -16,7 +16,9 @@ def fetch_json(url: str, token: str) -> dict:
         return json.loads(response.read())
 
 
-def test_serve_reads_replayed_tegrastats(live_server_factory: Callable[..., LiveServer], replay_env: dict[str, str]) -> None:
+def test_serve_reads_replayed_tegrastats(
+    live_server_factory: Callable[..., LiveServer], replay_env: dict[str, str]
+) -> None:
     server = live_server_factory(replay_env)
     token = server.run_cli("token", "create", "homepage").stdout.strip()
 

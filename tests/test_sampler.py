@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from conftest import SAMPLE_READING, StaticSource
+
 from webadmin.sampler import Sampler
 from webadmin.sources import Sample, SourceReadError, SourceUnavailable
 from webadmin.telemetry import DiskReading, Reading
@@ -64,6 +65,8 @@ def test_single_source_retried_not_replaced() -> None:
     sampler = Sampler([("jtop", lambda: jtop)])
 
     sampler.tick()
+    sampler.tick()
+    sampler._next_open_at = 0.0
     sampler.tick()
 
     assert sampler.latest is None

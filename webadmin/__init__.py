@@ -95,7 +95,9 @@ def _register_handlers(app: Flask, settings: Settings) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> tuple[str, int]:
-        logger.warning("Rejected a %s to %s from %s: %s", request.method, request.path, request.remote_addr, error.description)
+        logger.warning(
+            "Rejected a %s to %s from %s: %s", request.method, request.path, request.remote_addr, error.description
+        )
         message = "The form was not sent from this site or has expired. Reload the page and try again."
         return render_template("error.html", title="Request rejected", message=message), 400
 

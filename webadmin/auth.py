@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, abort, redirect, render_template, request, session, url_for
 from flask_htmx import make_response as htmx_response
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .extensions import get_store
 from .security import (
@@ -39,7 +40,7 @@ TOO_MANY_ATTEMPTS = f"Too many sign-in attempts. Wait {LOCKOUT_S // 60} minutes 
 
 
 @dataclass
-class SessionUser(UserMixin):  # type: ignore[misc]
+class SessionUser(UserMixin):
     """The signed-in person, as Flask-Login sees them; the id is the raw session id."""
 
     session_id: str
@@ -113,7 +114,9 @@ def login() -> Any:
     """Show the sign-in form."""
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
-    return render_template("auth/login.html", next=request.args.get("next", ""), needs_setup=get_store().count_users() == 0)
+    return render_template(
+        "auth/login.html", next=request.args.get("next", ""), needs_setup=get_store().count_users() == 0
+    )
 
 
 @bp.post("/login")
@@ -162,7 +165,7 @@ def _start_session(username: str, remember: bool, address: str) -> None:
 
 
 @bp.post("/logout")
-def logout() -> Response:
+def logout() -> WerkzeugResponse:
     """End the session on the server and in the browser."""
     if current_user.is_authenticated:
         get_store().delete_session(hash_token(current_user.session_id))

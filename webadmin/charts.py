@@ -61,7 +61,10 @@ TREND_DEFINITIONS: tuple[tuple[str, str, Extractor, float | None], ...] = (
 def build_trends(history: Sequence[Snapshot]) -> list[Trend]:
     """Build every trend line from the history, oldest sample on the left."""
     points = _downsample(history)
-    return [build_trend(label, unit, [extract(s) for s in points], scale_max) for label, unit, extract, scale_max in TREND_DEFINITIONS]
+    return [
+        build_trend(label, unit, [extract(s) for s in points], scale_max)
+        for label, unit, extract, scale_max in TREND_DEFINITIONS
+    ]
 
 
 def build_trend(label: str, unit: str, values: Sequence[float | None], scale_max: float | None = None) -> Trend:

@@ -76,7 +76,13 @@ def serve() -> None:
 
 @main.command("replay-tegrastats")
 @click.argument("log_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--interval-ms", default=1000, show_default=True, type=click.IntRange(10, 60_000), help="Pause between lines, in milliseconds.")
+@click.option(
+    "--interval-ms",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(10, 60_000),
+    help="Pause between lines, in milliseconds.",
+)
 @click.option("--once", is_flag=True, help="Stop at the end of the file instead of starting over.")
 def replay_tegrastats(log_file: Path, interval_ms: int, once: bool) -> None:
     """Print a recorded tegrastats log line by line, like tegrastats does."""
@@ -173,7 +179,9 @@ def token_create(name: str, role: str) -> None:
 def token_list() -> None:
     """List the API tokens (names only)."""
     for found in _store().list_tokens():
-        click.echo(f"{found.name}\t{found.role}\tcreated {_when(found.created_at)}\tlast used {_when(found.last_used_at)}")
+        click.echo(
+            f"{found.name}\t{found.role}\tcreated {_when(found.created_at)}\tlast used {_when(found.last_used_at)}"
+        )
 
 
 @token.command("revoke")

@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 SAMPLE_INTERVAL_S = 1.0
 HISTORY_S = 10 * 60
 RETRY_PREFERRED_S = 60.0
+# Opening jtop starts helper processes, so a chain where nothing works is
+# tried again at this pace rather than every interval.
+RETRY_OPEN_S = 10.0
 
 SourceFactory = Callable[[], TelemetrySource]
 ExtrasReader = Callable[[], dict[str, Any]]
@@ -51,6 +54,7 @@ class Sampler:
         self._notices: dict[str, str] = {}
         self._seq = 0
         self._last_preferred_try = 0.0
+        self._next_open_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -91,7 +95,7 @@ class Sampler:
     def tick(self) -> None:
         """Take one sample and publish it."""
         self._maybe_retry_preferred()
-        source = self._source or self._open_from(self._position)
+        source = self._source or self._open_when_due()
         if source is None:
             return
         try:
@@ -104,6 +108,15 @@ class Sampler:
             return
         self._notices.pop(source.name, None)
         self._publish(source.name, sample)
+
+    def _open_when_due(self) -> TelemetrySource | None:
+        now = time.monotonic()
+        if now < self._next_open_at:
+            return None
+        source = self._open_from(self._position)
+        if source is None:
+            self._next_open_at = now + RETRY_OPEN_S
+        return source
 
     def _open_from(self, position: int) -> TelemetrySource | None:
         for index in range(position, len(self._chain)):
@@ -197,4 +210,3 @@ class Sampler:
             return reading
         missing = {key: value for key, value in extras.items() if getattr(reading, key) is None}
         return replace(reading, **missing)
-

@@ -33,7 +33,7 @@ def _worker_exit(server: Any, worker: Any) -> None:
         app.extensions["webadmin"]["runtime"].stop()
 
 
-class WebadminServer(BaseApplication):  # type: ignore[misc]
+class WebadminServer(BaseApplication):
     """A gunicorn application configured in code instead of a config file."""
 
     def __init__(self, settings: Settings, options: dict[str, Any] | None = None) -> None:

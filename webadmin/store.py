@@ -199,9 +199,7 @@ class Store:
     def set_password(self, username: str, password_hash: str) -> None:
         """Replace a user's password and end all of the user's sessions."""
         with self._transaction() as db:
-            cursor = db.execute(
-                "UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username)
-            )
+            cursor = db.execute("UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username))
             if cursor.rowcount == 0:
                 raise StoreError(f"user {username!r} not found")
             db.execute(
@@ -319,16 +317,12 @@ class Store:
 
     def count_attempts_from(self, address: str, since: float) -> int:
         """Count login attempts, failed or not, from one address since a time."""
-        rows = self._query(
-            "SELECT COUNT(*) FROM login_attempts WHERE address = ? AND at >= ?", (address, since)
-        )
+        rows = self._query("SELECT COUNT(*) FROM login_attempts WHERE address = ? AND at >= ?", (address, since))
         return int(rows[0][0])
 
     def last_failure_for_user(self, username: str) -> float | None:
         """Return the time of the newest failed login for a user name."""
-        rows = self._query(
-            "SELECT MAX(at) FROM login_attempts WHERE username = ? AND succeeded = 0", (username,)
-        )
+        rows = self._query("SELECT MAX(at) FROM login_attempts WHERE username = ? AND succeeded = 0", (username,))
         value = rows[0][0]
         return float(value) if value is not None else None
 
@@ -350,10 +344,7 @@ class Store:
     def audit_entries(self, limit: int = 100) -> list[AuditEntry]:
         """Return the newest audit entries, newest first."""
         rows = self._query("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))
-        return [
-            AuditEntry(r["at"], r["username"], r["address"], r["action"], r["outcome"], r["detail"])
-            for r in rows
-        ]
+        return [AuditEntry(r["at"], r["username"], r["address"], r["action"], r["outcome"], r["detail"]) for r in rows]
 
     # Setup tokens and app settings
 
@@ -366,9 +357,7 @@ class Store:
     def consume_setup_token(self, token_hash: str, now: float) -> bool:
         """Delete the setup token if it matches and has not expired; tell whether it did."""
         with self._transaction() as db:
-            cursor = db.execute(
-                "DELETE FROM setup_tokens WHERE token_hash = ? AND expires_at > ?", (token_hash, now)
-            )
+            cursor = db.execute("DELETE FROM setup_tokens WHERE token_hash = ? AND expires_at > ?", (token_hash, now))
         return cursor.rowcount == 1
 
     def get_or_create_setting(self, key: str, make_value: str) -> str:

@@ -166,10 +166,7 @@ class Snapshot:
 def _cpu_dict(cpu: CpuReading | None) -> dict[str, Any] | None:
     if cpu is None:
         return None
-    cores = [
-        {"index": c.index, "online": c.online, "percent": c.percent, "freq_mhz": c.freq_mhz}
-        for c in cpu.cores
-    ]
+    cores = [{"index": c.index, "online": c.online, "percent": c.percent, "freq_mhz": c.freq_mhz} for c in cpu.cores]
     return {"percent": cpu.percent, "cores": cores}
 
 

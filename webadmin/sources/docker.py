@@ -136,7 +136,9 @@ class DockerReader:
         except (DockerException, requests.RequestException, OSError) as error:
             logger.debug("Reading stats of %s failed: %s", container.name, error)
             return container
-        return replace(container, cpu_percent=self._cpu_percent(container.id, stats), **_memory(stats))
+        memory_mb, limit_mb = _memory(stats)
+        cpu_percent = self._cpu_percent(container.id, stats)
+        return replace(container, cpu_percent=cpu_percent, memory_mb=memory_mb, memory_limit_mb=limit_mb)
 
     def _cpu_percent(self, container_id: str, stats: dict[str, Any]) -> float | None:
         cpu = stats.get("cpu_stats") or {}
@@ -176,7 +178,9 @@ def container_from_attrs(attrs: dict[str, Any]) -> ContainerInfo:
         project=labels.get(PROJECT_LABEL),
         state=state.get("Status", "unknown"),
         health=(state.get("Health") or {}).get("Status"),
-        started_at=_parse_time(state.get("StartedAt")) if state.get("Status") in ("running", "restarting", "paused") else None,
+        started_at=_parse_time(state.get("StartedAt"))
+        if state.get("Status") in ("running", "restarting", "paused")
+        else None,
         restart_count=int(attrs.get("RestartCount") or 0),
         image=config.get("Image") or attrs.get("Image", ""),
         ports=_ports((attrs.get("NetworkSettings") or {}).get("Ports") or {}),
@@ -205,25 +209,32 @@ def _parse_time(value: str | None) -> datetime | None:
         return None
 
 
-def _memory(stats: dict[str, Any]) -> dict[str, float | None]:
+def _memory(stats: dict[str, Any]) -> tuple[float | None, float | None]:
     memory = stats.get("memory_stats") or {}
     usage = memory.get("usage")
     if usage is None:
-        return {}
+        return None, None
     # Match `docker stats`: page cache that can be dropped does not count.
-    inactive = (memory.get("stats") or {}).get("inactive_file") or (memory.get("stats") or {}).get("total_inactive_file") or 0
+    details = memory.get("stats") or {}
+    inactive = details.get("inactive_file") or details.get("total_inactive_file") or 0
     limit = memory.get("limit")
-    return {
-        "memory_mb": round((usage - inactive) / BYTES_PER_MB, 1),
-        "memory_limit_mb": round(limit / BYTES_PER_MB, 1) if limit else None,
-    }
+    return round((usage - inactive) / BYTES_PER_MB, 1), round(limit / BYTES_PER_MB, 1) if limit else None
 
 
 _REASONS: tuple[tuple[Callable[[BaseException], bool], str], ...] = (
     (lambda e: isinstance(e, PermissionError) or getattr(e, "errno", None) == errno.EACCES, "permission denied"),
-    (lambda e: isinstance(e, FileNotFoundError) or getattr(e, "errno", None) == errno.ENOENT, "the socket does not exist (is the Docker daemon running?)"),
-    (lambda e: isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) == errno.ECONNREFUSED, "connection refused (the daemon is not running)"),
-    (lambda e: isinstance(e, (socket.timeout, TimeoutError, requests.Timeout)), f"the daemon did not answer within {API_TIMEOUT_S} s"),
+    (
+        lambda e: isinstance(e, FileNotFoundError) or getattr(e, "errno", None) == errno.ENOENT,
+        "the socket does not exist (is the Docker daemon running?)",
+    ),
+    (
+        lambda e: isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) == errno.ECONNREFUSED,
+        "connection refused (the daemon is not running)",
+    ),
+    (
+        lambda e: isinstance(e, (socket.timeout, TimeoutError, requests.Timeout)),
+        f"the daemon did not answer within {API_TIMEOUT_S} s",
+    ),
 )
 
 

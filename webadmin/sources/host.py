@@ -57,8 +57,7 @@ class HostSource:
         loads = self._psutil.cpu_percent(percpu=True)
         freqs = _core_freqs(self._psutil, len(loads))
         cores = tuple(
-            CoreReading(index=i, online=True, percent=float(load), freq_mhz=freqs[i])
-            for i, load in enumerate(loads)
+            CoreReading(index=i, online=True, percent=float(load), freq_mhz=freqs[i]) for i, load in enumerate(loads)
         )
         return CpuReading(cores)
 
@@ -95,7 +94,7 @@ def _disk(psutil_module: ModuleType | Any, path: str) -> DiskReading | None:
 
 
 def _uptime_s(psutil_module: ModuleType | Any) -> float:
-    return round(time.time() - psutil_module.boot_time(), 0)
+    return round(time.time() - float(psutil_module.boot_time()), 0)
 
 
 def _core_freqs(psutil_module: ModuleType | Any, count: int) -> list[int | None]:

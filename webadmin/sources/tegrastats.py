@@ -57,6 +57,7 @@ class TegrastatsSource:
         """Start the command and wait for its first good line."""
         self._start_process()
         if not self._first_line.wait(self._first_line_timeout_s) or self._latest is None:
+            self._wait_for_exit()
             detail = self._exit_detail() or f"no tegrastats line within {self._first_line_timeout_s:g} s"
             self.close()
             raise SourceUnavailable(f"tegrastats ({' '.join(self._argv)}): {detail}")
@@ -95,7 +96,9 @@ class TegrastatsSource:
                 bufsize=1,
             )
         except OSError as error:
-            raise SourceUnavailable(f"tegrastats ({' '.join(self._argv)}) could not start: {error.strerror or error}") from error
+            raise SourceUnavailable(
+                f"tegrastats ({' '.join(self._argv)}) could not start: {error.strerror or error}"
+            ) from error
         self._process = process
         self._reader = threading.Thread(
             target=self._read_lines, args=(process.stdout,), name="tegrastats-reader", daemon=True
@@ -120,6 +123,14 @@ class TegrastatsSource:
             self._start_process()
         except SourceUnavailable as error:
             logger.debug("Restarting tegrastats failed: %s", error)
+
+    def _wait_for_exit(self) -> None:
+        # The output can end a moment before the process can be reaped.
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
 
     def _exit_detail(self) -> str:
         process = self._process
@@ -156,7 +167,9 @@ class TegrastatsSource:
         # Log the first bad line of a run at ERROR and the rest quietly, so a
         # broken board does not flood the log every second.
         level = logging.ERROR if first else logging.DEBUG
-        logger.log(level, "Ignoring a tegrastats line that could not be read (%s): %r", error, line[:MAX_LOGGED_LINE_CHARS])
+        logger.log(
+            level, "Ignoring a tegrastats line that could not be read (%s): %r", error, line[:MAX_LOGGED_LINE_CHARS]
+        )
 
 
 def _stop_process(process: subprocess.Popen[str]) -> None:

@@ -42,9 +42,7 @@ OFFLINE_TEMPERATURE_C = -256.0
 # Digit counts are bounded because int() raises ValueError on a string longer
 # than Python's integer string conversion limit (4300 digits by default).
 _NAME_RE = re.compile(r"[A-Z][A-Z0-9_]*")
-_MEMORY_RE = re.compile(
-    r"(?P<used>[0-9]{1,12})/(?P<total>[0-9]{1,12})(?P<unit>kB|MB|GB)"
-)
+_MEMORY_RE = re.compile(r"(?P<used>[0-9]{1,12})/(?P<total>[0-9]{1,12})(?P<unit>kB|MB|GB)")
 _CPU_LIST_RE = re.compile(r"\[(?P<cores>[^\]]*)\](?:@(?P<freq>[0-9]{1,9}))?")
 _CORE_RE = re.compile(r"(?P<percent>[0-9]{1,3})%(?:@(?P<freq>[0-9]{1,9}))?")
 _ENGINE_RE = re.compile(
@@ -195,9 +193,7 @@ def _parse_memory(value: str | None) -> MemoryReading | None:
         return None
 
     scale = _MEGABYTES_PER_UNIT[match["unit"]]
-    return MemoryReading(
-        used_mb=int(match["used"]) * scale, total_mb=int(match["total"]) * scale
-    )
+    return MemoryReading(used_mb=int(match["used"]) * scale, total_mb=int(match["total"]) * scale)
 
 
 def _skip_field(name: str, tokens: _Tokens, state: _LineState) -> None:
