@@ -1,5 +1,5 @@
 // Sends the CSRF token with every htmx request, pauses polling while the tab
-// is hidden, and shows a banner while the server does not answer.
+// is hidden, and shows a banner while requests to the server fail.
 (function () {
   "use strict";
 

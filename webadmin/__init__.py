@@ -37,7 +37,7 @@ def create_app(
     runtime: Runtime | None = None,
     store: Store | None = None,
 ) -> Flask:
-    """Build the Flask app; the background threads start later, through ``start_runtime``."""
+    """Build the Flask app; the server starts its background threads after forking the worker."""
     settings = settings or load_settings()
     store = store or Store(settings.data_dir)
     store.initialize()

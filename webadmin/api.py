@@ -36,7 +36,7 @@ def _bearer_role() -> str | None:
 
 
 def api_auth_required(view: F) -> F:
-    """Let a signed-in session or a valid bearer token through; answer 401 otherwise."""
+    """Admit a signed-in session or a valid bearer token, and return 401 for anything else."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -53,7 +53,7 @@ def api_auth_required(view: F) -> F:
 
 @bp.get("/healthz")
 def healthz() -> Any:
-    """Tell a load balancer or Docker that the process answers; reveals nothing else."""
+    """Report that the process serves requests, for Docker's healthcheck; it reveals nothing else."""
     return jsonify(status="ok")
 
 

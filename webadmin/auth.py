@@ -41,7 +41,7 @@ TOO_MANY_ATTEMPTS = f"Too many sign-in attempts. Wait {LOCKOUT_S // 60} minutes 
 
 @dataclass
 class SessionUser(UserMixin):
-    """The signed-in person, as Flask-Login sees them; the id is the raw session id."""
+    """The signed-in person for Flask-Login, whose id is the raw session id."""
 
     session_id: str
     record: SessionRecord

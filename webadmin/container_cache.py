@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from .sources.docker import ContainerInfo, DockerReader, EngineUnreachable
@@ -23,8 +23,7 @@ class ContainersState:
     error: str | None = None
     refreshed_at: datetime | None = None
     seq: int = 0
-    # Kept from the last good refresh so the panel can say how old it is.
-    last_ok_at: datetime | None = field(default=None)
+    last_ok_at: datetime | None = None
 
 
 class ContainerCache:
@@ -40,7 +39,7 @@ class ContainerCache:
 
     @property
     def state(self) -> ContainersState:
-        """Return the newest state; never blocks."""
+        """Return the newest state without waiting for Docker."""
         return self._state
 
     def start(self) -> None:

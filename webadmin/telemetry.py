@@ -65,7 +65,7 @@ class PowerReading:
 
 @dataclass(frozen=True)
 class DiskReading:
-    """Usage of the file system that holds ``path``."""
+    """Usage of the file system that contains ``path``."""
 
     path: str
     used_gb: float

@@ -1,4 +1,4 @@
-"""Readers of the things webadmin watches; none of them knows Flask."""
+"""Readers of the board, the host and the Docker engine, with no Flask in them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ..telemetry import Reading
 
 
 class SourceUnavailable(Exception):
-    """The source cannot be used on this machine now; the message tells the user why."""
+    """The source cannot be used on this machine now, for the reason in the message."""
 
 
 class SourceReadError(Exception):
@@ -26,7 +26,7 @@ class Sample:
 
 
 class TelemetrySource(Protocol):
-    """What the sampler needs from each telemetry source."""
+    """Interface of a telemetry source, as the sampler uses it."""
 
     name: str
 

@@ -31,7 +31,7 @@ NANOSECONDS_PER_SECOND = 1e9
 
 
 class EngineUnreachable(Exception):
-    """The engine did not answer; the message says where webadmin looked and why."""
+    """The engine is unreachable; the message names the URL and the reason."""
 
 
 @dataclass(frozen=True)

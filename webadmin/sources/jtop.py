@@ -3,8 +3,8 @@
 The client connects to ``/run/jtop.sock``. It reports clocks in kHz and
 memory in KB; this module converts them to MHz and MB. Power is in mW,
 temperatures in degrees C, the disk in GB. Every failure of the client is a
-``JtopException`` whose text tells the user what to do, so that text is
-passed on as it is.
+``JtopException`` whose text contains the command that fixes it, so that text
+is passed on unchanged.
 """
 
 from __future__ import annotations
@@ -167,8 +167,8 @@ def _power(power: dict[str, Any]) -> tuple[dict[str, PowerReading], str | None]:
         if values.get("online", True) and "power" in values
     }
     total = power.get("tot") or {}
-    # jtop names the total only when the board has a VDD_IN or POM_5V_IN rail;
-    # otherwise its total is the sum of the rails, which Reading computes too.
+    # jtop names the total only when the board has a VDD_IN or POM_5V_IN rail.
+    # Without a name, the total is the sum of the rails, which Reading computes too.
     total_name = total.get("name")
     if total_name and "power" in total:
         rails[total_name] = PowerReading(int(total["power"]), _int_or_none(total.get("avg")))
