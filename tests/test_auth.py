@@ -352,3 +352,15 @@ def test_setup_token_logged(store: Store, caplog: pytest.LogCaptureFixture) -> N
 
     assert "http://127.0.0.1:8080/setup" in caplog.text
     assert "webadmin user add" in caplog.text
+
+
+def test_login_purges_expired_sessions(client: FlaskClient, store: Store) -> None:
+    add_user(store)
+    user = store.get_user("admin")
+    assert user is not None
+    store.add_session("old-session-hash", user, remember=False, address="127.0.0.1")
+    store._connection().execute("UPDATE sessions SET last_seen_at = 0, created_at = 0")
+
+    sign_in(client)
+
+    assert store.get_session("old-session-hash") is None

@@ -34,6 +34,7 @@ SESSION_ABSOLUTE_S = 12 * 60 * 60
 SESSION_IDLE_S = 30 * 60
 REMEMBER_ABSOLUTE_S = 30 * 24 * 60 * 60
 TOUCH_EVERY_S = 60
+ATTEMPTS_KEPT_S = 24 * 60 * 60
 MAX_USERNAME_LENGTH = 64
 WRONG_CREDENTIALS = "Wrong user name or password."
 TOO_MANY_ATTEMPTS = f"Too many sign-in attempts. Wait {LOCKOUT_S // 60} minutes and try again."
@@ -138,10 +139,19 @@ def login_post() -> Any:
         logger.info("Failed sign-in for %r from %s", username, address)
         return _login_failed(WRONG_CREDENTIALS, 401, username, next_path)
     store.record_login_attempt(username, address, succeeded=True)
+    _forget_old_records()
     _start_session(user.username, remember=request.form.get("remember") == "on", address=address)
     store.audit("login", "succeeded", username, address)
     logger.info("%s signed in from %s", username, address)
     return redirect(safe_next_path(next_path) or url_for("dashboard.index"))
+
+
+def _forget_old_records() -> None:
+    # Sign-ins are rare, so this is a cheap moment to drop expired rows.
+    now = time.time()
+    store = get_store()
+    store.delete_sessions_before(created_before=now - REMEMBER_ABSOLUTE_S, seen_before=now - SESSION_IDLE_S)
+    store.delete_login_attempts_before(now - ATTEMPTS_KEPT_S)
 
 
 def _login_failed(message: str, status: int, username: str, next_path: str) -> tuple[str, int]:
