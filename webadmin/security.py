@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -22,8 +24,11 @@ ADDRESS_ATTEMPTS_PER_MINUTE = 10
 SETUP_TOKEN_TTL_S = 10 * 60
 API_TOKEN_PREFIX = "wa_"
 
-# argon2-cffi's defaults are argon2id with its RFC 9106 low-memory profile.
+# argon2-cffi's defaults are argon2id with its RFC 9106 low-memory profile:
+# 64 MiB, 3 passes, 4 lanes. Each hash or check holds those 64 MiB while it runs.
 _hasher = PasswordHasher()
+# One check at a time, so a burst of sign-ins costs 64 MiB, not 64 MiB per thread.
+_argon2_slot = threading.BoundedSemaphore(1)
 
 
 class PasswordPolicyError(ValueError):
@@ -40,7 +45,8 @@ def check_password_policy(password: str) -> None:
 
 def hash_password(password: str) -> str:
     """Hash a password with argon2id."""
-    return _hasher.hash(password)
+    with _argon2_slot:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
@@ -48,20 +54,23 @@ def verify_password(password_hash: str, password: str) -> bool:
     if len(password) > MAX_PASSWORD_LENGTH:
         return False
     try:
-        return _hasher.verify(password_hash, password)
+        with _argon2_slot:
+            return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-# A hash to verify against when the user does not exist, so that a wrong
-# user name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+@functools.cache
+def _dummy_hash() -> str:
+    # Checked when the user does not exist, so a wrong user name costs as long
+    # as a wrong password. Made on first use: importing does no work.
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def verify_login(user: User | None, password: str) -> bool:
     """Check a password in the same time whether or not the user exists."""
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         return False
     return verify_password(user.password_hash, password)
 
