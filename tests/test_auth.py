@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from webadmin import auth
 from webadmin.security import ADDRESS_ATTEMPTS_PER_MINUTE, LOCKOUT_FAILURES, hash_token, safe_next_path
-from webadmin.store import Store
+from webadmin.store import SESSION_CACHE_S, Store
 
 
 def session_cookie(client: FlaskClient) -> str | None:
@@ -252,10 +252,12 @@ def test_absolute_session_expiry(admin_client: FlaskClient, store: Store) -> Non
     for hours in range(1, 13):
         with mock.patch("webadmin.auth.time.time", return_value=start + hours * 3600 - 60):
             store._connection().execute("UPDATE sessions SET last_seen_at = ?", (start + hours * 3600 - 120,))
+            store.clear_session_cache()
             assert admin_client.get("/").status_code == 200
 
     with mock.patch("webadmin.auth.time.time", return_value=start + auth.SESSION_ABSOLUTE_S + 10):
         store._connection().execute("UPDATE sessions SET last_seen_at = ?", (start + auth.SESSION_ABSOLUTE_S,))
+        store.clear_session_cache()
         response = admin_client.get("/")
 
     assert response.status_code == 302
@@ -364,3 +366,14 @@ def test_login_purges_expired_sessions(client: FlaskClient, store: Store) -> Non
     sign_in(client)
 
     assert store.get_session("old-session-hash") is None
+
+
+def test_session_ended_elsewhere_stops_soon(admin_client: FlaskClient, store: Store) -> None:
+    # Another process, such as `webadmin user remove`, has its own store and cache.
+    Store(store.path.parent).remove_user("admin")
+    later = time.monotonic() + SESSION_CACHE_S + 1
+
+    with mock.patch("webadmin.store.time.monotonic", return_value=later):
+        response = admin_client.get("/")
+
+    assert response.status_code == 302

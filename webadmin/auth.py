@@ -65,6 +65,9 @@ class SessionUser(UserMixin):
 def init_login(app: Flask) -> None:
     """Set up Flask-Login with sessions looked up in the store."""
     manager = LoginManager(app)
+    # Sessions live on the server and get a new id at every sign-in, so
+    # Flask-Login's per-request hash of the address and user agent adds nothing.
+    manager.session_protection = None
     manager.user_loader(load_session_user)
     manager.unauthorized_handler(unauthorized)
 

@@ -12,13 +12,17 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
 DB_FILE_NAME = "webadmin.sqlite3"
 BUSY_TIMEOUT_MS = 5000
+# Every poll looks up its session. Records are reused for this long, so a
+# session ended by another process (the CLI) stays usable at most this long.
+SESSION_CACHE_S = 5.0
+MAX_CACHED_SESSIONS = 1000
 ROLES = ("viewer", "admin")
 
 SCHEMA = """
@@ -134,6 +138,7 @@ class Store:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / DB_FILE_NAME
         self._local = threading.local()
+        self._session_cache: dict[str, tuple[float, SessionRecord]] = {}
 
     def initialize(self) -> None:
         """Create the data directory and the tables when they are missing."""
@@ -206,11 +211,13 @@ class Store:
                 "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)",
                 (username,),
             )
+        self.clear_session_cache()
 
     def remove_user(self, username: str) -> None:
         """Delete a user and, through the foreign key, the user's sessions."""
         with self._transaction() as db:
             cursor = db.execute("DELETE FROM users WHERE username = ?", (username,))
+        self.clear_session_cache()
         if cursor.rowcount == 0:
             raise StoreError(f"user {username!r} not found")
 
@@ -227,6 +234,23 @@ class Store:
 
     def get_session(self, id_hash: str) -> SessionRecord | None:
         """Return the session and its user, or None when it does not exist."""
+        cached = self._session_cache.get(id_hash)
+        if cached is not None and time.monotonic() - cached[0] < SESSION_CACHE_S:
+            return cached[1]
+        record = self._read_session(id_hash)
+        if record is None:
+            self._session_cache.pop(id_hash, None)
+            return None
+        if len(self._session_cache) >= MAX_CACHED_SESSIONS:
+            self._session_cache.clear()
+        self._session_cache[id_hash] = (time.monotonic(), record)
+        return record
+
+    def clear_session_cache(self) -> None:
+        """Forget cached sessions, so the next lookups read the database."""
+        self._session_cache.clear()
+
+    def _read_session(self, id_hash: str) -> SessionRecord | None:
         rows = self._query(
             "SELECT s.created_at AS s_created_at, s.last_seen_at, s.authenticated_at, s.remember, u.*"
             " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?",
@@ -248,11 +272,15 @@ class Store:
         """Record that the session's browser made a request."""
         with self._transaction() as db:
             db.execute("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?", (now, id_hash))
+        cached = self._session_cache.get(id_hash)
+        if cached is not None:
+            self._session_cache[id_hash] = (cached[0], replace(cached[1], last_seen_at=now))
 
     def delete_session(self, id_hash: str) -> None:
         """End a session on the server."""
         with self._transaction() as db:
             db.execute("DELETE FROM sessions WHERE id_hash = ?", (id_hash,))
+        self._session_cache.pop(id_hash, None)
 
     def delete_sessions_before(self, created_before: float, seen_before: float) -> int:
         """Delete sessions past their absolute or idle limit; return how many."""
@@ -261,6 +289,7 @@ class Store:
                 "DELETE FROM sessions WHERE created_at < ? OR (remember = 0 AND last_seen_at < ?)",
                 (created_before, seen_before),
             )
+        self.clear_session_cache()
         return cursor.rowcount
 
     # API tokens
