@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,6 +39,15 @@ def _store() -> Store:
     store = Store(_settings().data_dir)
     store.initialize()
     return store
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    # A duplicate or missing name is the user's mistake: print it, not a traceback.
+    try:
+        yield
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _read_password(password_stdin: bool) -> str:
@@ -111,10 +122,8 @@ def user_add(name: str, role: str, password_stdin: bool) -> None:
     """Create a user."""
     store = _store()
     password = _read_password(password_stdin)
-    try:
+    with _store_errors():
         store.add_user(name, hash_password(password), role)
-    except StoreError as error:
-        raise click.ClickException(str(error)) from None
     store.audit("user add", "succeeded", None, "cli", f"{name} as {role}")
     click.echo(f"Created {role} {name}.")
 
@@ -133,10 +142,8 @@ def user_passwd(name: str, password_stdin: bool) -> None:
     """Set a user's password and sign that user out everywhere."""
     store = _store()
     password = _read_password(password_stdin)
-    try:
+    with _store_errors():
         store.set_password(name, hash_password(password))
-    except StoreError as error:
-        raise click.ClickException(str(error)) from None
     store.audit("user passwd", "succeeded", None, "cli", name)
     click.echo(f"Password of {name} changed; the user's sessions have ended.")
 
@@ -146,10 +153,8 @@ def user_passwd(name: str, password_stdin: bool) -> None:
 def user_remove(name: str) -> None:
     """Delete a user and end the user's sessions."""
     store = _store()
-    try:
+    with _store_errors():
         store.remove_user(name)
-    except StoreError as error:
-        raise click.ClickException(str(error)) from None
     store.audit("user remove", "succeeded", None, "cli", name)
     click.echo(f"Removed {name}.")
 
@@ -166,10 +171,8 @@ def token_create(name: str, role: str) -> None:
     """Create an API token and print it once; only its hash is stored."""
     store = _store()
     value = new_token(API_TOKEN_PREFIX)
-    try:
+    with _store_errors():
         store.add_token(name, hash_token(value), role)
-    except StoreError as error:
-        raise click.ClickException(str(error)) from None
     store.audit("token create", "succeeded", None, "cli", f"{name} as {role}")
     click.echo(value)
     click.echo(f"This is the only time the token {name} is shown. Send it as: Authorization: Bearer <token>", err=True)
@@ -189,9 +192,7 @@ def token_list() -> None:
 def token_revoke(name: str) -> None:
     """Delete an API token."""
     store = _store()
-    try:
+    with _store_errors():
         store.revoke_token(name)
-    except StoreError as error:
-        raise click.ClickException(str(error)) from None
     store.audit("token revoke", "succeeded", None, "cli", name)
     click.echo(f"Revoked {name}.")
