@@ -46,7 +46,7 @@ STRICT_ENV = "WEBADMIN_TESTS_STRICT"
 
 
 def skip_or_fail(reason: str) -> None:
-    """Skip the test, or fail it when CI asks that nothing be skipped."""
+    """Skip the test, or fail it when CI requires that nothing be skipped."""
     if os.environ.get(STRICT_ENV) == "1":
         pytest.fail(f"{reason} ({STRICT_ENV}=1 turns this skip into a failure)")
     pytest.skip(reason)
@@ -233,7 +233,7 @@ def free_port() -> int:
 
 
 def wait_for_http(url: str, timeout_s: float = 20.0, process: subprocess.Popen[bytes] | None = None) -> None:
-    """Wait until a URL answers, or fail."""
+    """Wait until a URL returns a response, or fail."""
     import urllib.request
 
     deadline = time.monotonic() + timeout_s
@@ -265,7 +265,7 @@ class LiveServer:
         return subprocess.run(command, input=stdin, env=self.env, capture_output=True, text=True, timeout=60)
 
     def start(self) -> None:
-        """Start the server and wait until it answers."""
+        """Start the server and wait until it serves requests."""
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "webadmin", "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
@@ -319,7 +319,7 @@ def replay_env() -> dict[str, str]:
 
 
 def docker_available() -> str | None:
-    """Return None when a Docker engine answers, else the reason it does not."""
+    """Return None when a Docker engine responds to a ping, else the reason it does not."""
     import docker
 
     try:
