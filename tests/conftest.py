@@ -351,6 +351,14 @@ BUSYBOX_APPLETS = ("sh", "sleep", "echo", "cat", "true", "false", "ls", "wget", 
 @pytest.fixture(scope="session")
 def busybox_image(docker_client: Any) -> str:
     """A busybox image built locally with ``docker import``, since nothing can be pulled."""
+    import docker.errors
+
+    # Reuse the image of an earlier run: importing again would leave the old one untagged.
+    try:
+        docker_client.images.get(BUSYBOX_IMAGE)
+        return BUSYBOX_IMAGE
+    except docker.errors.ImageNotFound:
+        pass
     busybox = shutil.which("busybox") or "/bin/busybox"
     if not Path(busybox).exists():
         skip_or_fail("busybox is not installed (Debian package busybox-static)")

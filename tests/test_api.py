@@ -102,3 +102,21 @@ def test_containers_when_engine_down(make_app: Callable[..., Flask]) -> None:
     assert response.status_code == 503
     assert response.get_json()["error"] == message
     assert response.get_json()["containers"] == []
+
+
+def test_wrong_token_message(client: FlaskClient) -> None:
+    missing = client.get("/api/v1/telemetry").get_json()
+    wrong = client.get("/api/v1/telemetry", headers=bearer("wa_nope")).get_json()
+
+    assert missing["error"] == "Sign in or send an Authorization: Bearer token."
+    assert wrong["error"] == "The bearer token is invalid or revoked."
+
+
+def test_api_errors_are_json(admin_client: FlaskClient) -> None:
+    not_found = admin_client.get("/api/v1/nothing")
+    wrong_method = admin_client.delete("/api/v1/telemetry")
+
+    assert not_found.status_code == 404
+    assert "error" in not_found.get_json()
+    assert wrong_method.status_code == 405
+    assert "error" in wrong_method.get_json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,23 @@ def test_cli_never_logs_password(runner: CliRunner, data_dir: Path) -> None:
     assert PASSWORD not in result.output
     assert PASSWORD not in repr(entries)
     assert entries[0].action == "user add"
+
+
+def test_serve_port_in_use(runner: CliRunner) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+
+        result = runner.invoke(main, ["serve"], env={"WEBADMIN_BIND": f"127.0.0.1:{port}"})
+
+    assert result.exit_code == 1
+    assert f"WEBADMIN_BIND=127.0.0.1:{port} cannot be used: Address already in use" in result.output
+
+
+def test_passwd_unknown_user_before_prompt(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["user", "passwd", "nobody"])
+
+    assert result.exit_code == 1
+    assert "user 'nobody' not found" in result.output
+    assert "Password" not in result.output

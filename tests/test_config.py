@@ -62,6 +62,8 @@ def test_ipv6_bind() -> None:
         ("WEBADMIN_FRAME_ANCESTORS", "homepage.lan:3000", "is not an origin"),
         ("WEBADMIN_FRAME_ANCESTORS", "http://a.lan:3000/path", "is not an origin"),
         ("WEBADMIN_FRAME_ANCESTORS", "http://a.lan; script-src *", "is not an origin"),
+        ("DOCKER_HOST", "nonsense", "expected an engine URL"),
+        ("DOCKER_HOST", "unix://", "expected an engine URL"),
     ],
 )
 def test_invalid_value_names_setting(name: str, value: str, expected: str) -> None:

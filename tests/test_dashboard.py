@@ -144,3 +144,27 @@ def test_notice_of_failed_source_shown(make_app: Callable[..., Flask]) -> None:
     html = client.get("/tiles/board").get_data(as_text=True)
 
     assert "The jtop.service is not active" in html
+
+
+def test_memory_pair_same_unit(make_app: Callable[..., Flask]) -> None:
+    reading = Reading(memory=MemoryReading(4321, 62801))
+    client = signed_in(make_app(runtime=make_runtime(StaticSource("tegrastats", [reading]))))
+
+    html = client.get("/tiles/memory").get_data(as_text=True)
+
+    assert "4.2 GB of 61.3 GB" in html
+
+
+def test_trend_caption_is_newest_value() -> None:
+    from webadmin.charts import build_trends
+    from webadmin.sampler import Sampler
+
+    readings = [Reading(cpu=CpuReading((CoreReading(0, True, float(i % 100)),))) for i in range(599)]
+    source = StaticSource("host", readings)
+    sampler = Sampler([("host", lambda: source)])
+    for _ in readings:
+        sampler.tick()
+
+    cpu = build_trends(sampler.history())[0]
+
+    assert cpu.latest == 98.0

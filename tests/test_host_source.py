@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import psutil
 
-from webadmin.sources.host import HostSource
+from webadmin.sources.host import MIN_CPU_WINDOW_S, HostSource
 
 Freq = namedtuple("Freq", "current min max")
 Temp = namedtuple("Temp", "label current high critical")
@@ -34,9 +34,15 @@ def fake_psutil(**overrides: object) -> SimpleNamespace:
     return SimpleNamespace(**values)
 
 
-def test_reads_fake_psutil() -> None:
-    source = HostSource(fake_psutil())
+def opened(source: HostSource) -> HostSource:
+    """Open the source as if its first CPU window had already passed."""
     source.open()
+    source._cpu_window_started -= MIN_CPU_WINDOW_S
+    return source
+
+
+def test_reads_fake_psutil() -> None:
+    source = opened(HostSource(fake_psutil()))
 
     reading = source.read().reading
 
@@ -54,8 +60,19 @@ def test_reads_fake_psutil() -> None:
     assert reading.power_mw == {}
 
 
+def test_first_read_has_no_load() -> None:
+    source = HostSource(fake_psutil())
+    source.open()
+
+    reading = source.read().reading
+
+    assert reading.cpu is not None
+    assert [c.percent for c in reading.cpu.cores] == [None, None]
+    assert reading.cpu.percent is None
+
+
 def test_no_cpufreq_means_no_clock() -> None:
-    source = HostSource(fake_psutil(cpu_freq=lambda percpu: []))
+    source = opened(HostSource(fake_psutil(cpu_freq=lambda percpu: [])))
 
     reading = source.read().reading
 
@@ -67,7 +84,7 @@ def test_sensor_error_means_no_temperatures() -> None:
     def broken() -> dict[str, list[Temp]]:
         raise OSError("no hwmon")
 
-    reading = HostSource(fake_psutil(sensors_temperatures=broken)).read().reading
+    reading = opened(HostSource(fake_psutil(sensors_temperatures=broken))).read().reading
 
     assert reading.temperatures_c == {}
 

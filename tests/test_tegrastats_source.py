@@ -120,3 +120,10 @@ def test_restarts_after_exit() -> None:
 
     assert reading.gpu is not None
     assert reading.gpu.percent == 63
+
+
+def test_garbage_output_named() -> None:
+    source = TegrastatsSource(printer(["garbage", "more garbage"], then_sleep_s=30), first_line_timeout_s=0.5)
+
+    with pytest.raises(SourceUnavailable, match="its output is not tegrastats lines, such as '(more )?garbage'"):
+        source.open()

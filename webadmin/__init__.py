@@ -7,6 +7,7 @@ import secrets
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, Response, render_template, request
 from flask_htmx import HTMX
@@ -105,7 +106,9 @@ def _register_handlers(app: Flask, settings: Settings) -> None:
         return render_template("error.html", title="Request rejected", message=message), 400
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int]:
+    def http_error(error: HTTPException) -> tuple[Any, int]:
+        if request.path.startswith("/api/"):
+            return {"error": error.description}, error.code or 500
         return render_template("error.html", title=error.name, message=error.description), error.code or 500
 
     @app.errorhandler(Exception)

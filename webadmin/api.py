@@ -16,6 +16,7 @@ from .security import hash_token
 bp = Blueprint("api", __name__)
 
 TOKEN_TOUCH_EVERY_S = 60
+MISSING_CREDENTIALS = "Sign in or send an Authorization: Bearer token."
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -42,7 +43,9 @@ def api_auth_required(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         role = current_user.record.user.role if current_user.is_authenticated else _bearer_role()
         if role is None:
-            response = jsonify(error="Sign in or send an Authorization: Bearer token.")
+            has_token = request.headers.get("Authorization", "").lower().startswith("bearer ")
+            message = "The bearer token is invalid or revoked." if has_token else MISSING_CREDENTIALS
+            response = jsonify(error=message)
             response.headers["WWW-Authenticate"] = 'Bearer realm="webadmin"'
             return response, 401
         g.api_role = role

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .extensions import get_store
 from .security import (
-    LOCKOUT_S,
+    SETUP_TOKEN_TTL_S,
     LoginLimits,
     PasswordPolicyError,
     check_password_policy,
@@ -37,7 +37,7 @@ TOUCH_EVERY_S = 60
 ATTEMPTS_KEPT_S = 24 * 60 * 60
 MAX_USERNAME_LENGTH = 64
 WRONG_CREDENTIALS = "Wrong user name or password."
-TOO_MANY_ATTEMPTS = f"Too many sign-in attempts. Wait {LOCKOUT_S // 60} minutes and try again."
+TOO_MANY_ATTEMPTS = "Too many sign-in attempts. Wait a few minutes and try again."
 
 
 @dataclass
@@ -134,6 +134,7 @@ def login_post() -> Any:
     if not LoginLimits(store).allows(username, address):
         store.record_login_attempt(username, address, succeeded=False)
         store.audit("login", "throttled", username, address)
+        logger.warning("Rejected a sign-in for %r from %s: too many attempts", username, address)
         return _login_failed(TOO_MANY_ATTEMPTS, 429, username, next_path)
     user = store.get_user(username)
     if not verify_login(user, password) or user is None:
@@ -194,7 +195,7 @@ def setup() -> Any:
     """Show the form that creates the first admin with the setup token from the log."""
     if get_store().count_users() > 0:
         abort(404)
-    return render_template("auth/setup.html")
+    return _setup_page()
 
 
 @bp.post("/setup")
@@ -208,15 +209,20 @@ def setup_post() -> Any:
     password = request.form.get("password", "")
     error = _setup_error(username, password, request.form.get("password_confirm", ""))
     if error:
-        return render_template("auth/setup.html", error=error, username=username), 400
+        return _setup_page(error, username, 400)
     if not LoginLimits(store).allows("(setup)", address) or not store.consume_setup_token(
         hash_token(request.form.get("token", "").strip()), time.time()
     ):
         store.record_login_attempt("(setup)", address, succeeded=False)
         store.audit("setup", "failed", username, address)
         message = "The setup token is wrong or has expired. Restart webadmin for a new one, or use: webadmin user add."
-        return render_template("auth/setup.html", error=message, username=username), 401
+        return _setup_page(message, username, 401)
     return _create_first_admin(username, password, address)
+
+
+def _setup_page(error: str | None = None, username: str = "", status: int = 200) -> tuple[str, int]:
+    page = render_template("auth/setup.html", ttl_minutes=SETUP_TOKEN_TTL_S // 60, error=error, username=username)
+    return page, status
 
 
 def _setup_error(username: str, password: str, confirm: str) -> str | None:
@@ -236,7 +242,7 @@ def _create_first_admin(username: str, password: str, address: str) -> Any:
     try:
         store.add_user(username, hash_password(password), "admin")
     except StoreError as error:
-        return render_template("auth/setup.html", error=str(error), username=username), 400
+        return _setup_page(str(error), username, 400)
     store.audit("setup", "succeeded", username, address, "first admin created")
     logger.info("First admin %s created through the setup page from %s", username, address)
     _start_session(username, remember=False, address=address)

@@ -91,4 +91,6 @@ def _downsample(history: Sequence[Snapshot]) -> Sequence[Snapshot]:
     if len(history) <= MAX_POINTS:
         return history
     stride = len(history) / MAX_POINTS
-    return [history[int(i * stride)] for i in range(MAX_POINTS)]
+    points = [history[int(i * stride)] for i in range(MAX_POINTS - 1)]
+    # The newest sample is always kept, so the caption matches the tiles.
+    return [*points, history[-1]]

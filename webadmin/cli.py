@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from .security import (
     hash_token,
     new_token,
 )
-from .store import ROLES, Store, StoreError
+from .store import ROLES, SESSION_CACHE_S, Store, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,19 @@ def _when(timestamp: float | None) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _check_port_free(settings: Settings) -> None:
+    # gunicorn retries a busy port for seconds and then names no setting.
+    family = socket.AF_INET6 if ":" in settings.bind_host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.bind_host, settings.bind_port))
+        except OSError as error:
+            reason = error.strerror or str(error)
+            message = f"WEBADMIN_BIND={settings.bind} cannot be used: {reason}. Pick another address or port."
+            raise click.ClickException(message) from None
+
+
 @click.group()
 @click.version_option(package_name="webadmin")
 def main() -> None:
@@ -78,6 +92,7 @@ def main() -> None:
 def serve() -> None:
     """Start the web server (gunicorn, one worker) on WEBADMIN_BIND."""
     settings = _settings()
+    _check_port_free(settings)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     from .server import WebadminServer
 
@@ -141,11 +156,13 @@ def user_list() -> None:
 def user_passwd(name: str, password_stdin: bool) -> None:
     """Set a user's password and sign that user out everywhere."""
     store = _store()
+    if store.get_user(name) is None:
+        raise click.ClickException(f"user {name!r} not found")
     password = _read_password(password_stdin)
     with _store_errors():
         store.set_password(name, hash_password(password))
     store.audit("user passwd", "succeeded", None, "cli", name)
-    click.echo(f"Password of {name} changed; the user's sessions have ended.")
+    click.echo(f"Password of {name} changed; a running server ends the user's sessions within {SESSION_CACHE_S:g} s.")
 
 
 @user.command("remove")

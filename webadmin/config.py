@@ -14,6 +14,7 @@ TELEMETRY_CHOICES = ("auto", "jtop", "tegrastats", "host")
 DEFAULT_BIND = "127.0.0.1:8080"
 DEFAULT_TEGRASTATS_CMD = "tegrastats --interval 1000"
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+DOCKER_HOST_SCHEMES = ("unix", "tcp", "http", "https", "ssh", "npipe")
 
 
 class ConfigError(ValueError):
@@ -62,7 +63,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         tegrastats_cmd=_parse_command(_get(env, "WEBADMIN_TEGRASTATS_CMD", DEFAULT_TEGRASTATS_CMD)),
         compose_project=_parse_project(env.get("WEBADMIN_COMPOSE_PROJECT", "")),
         frame_ancestors=_parse_origins(env.get("WEBADMIN_FRAME_ANCESTORS", "")),
-        docker_host=_get(env, "DOCKER_HOST", DEFAULT_DOCKER_HOST),
+        docker_host=_parse_docker_host(_get(env, "DOCKER_HOST", DEFAULT_DOCKER_HOST)),
     )
 
 
@@ -126,6 +127,14 @@ def _parse_project(value: str) -> str:
             "expected a compose project name (lower-case letters, digits, '-' and '_') or nothing for all containers",
         )
     return project
+
+
+def _parse_docker_host(value: str) -> str:
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme not in DOCKER_HOST_SCHEMES or not rest:
+        allowed = "expected an engine URL such as unix:///var/run/docker.sock or tcp://127.0.0.1:2375"
+        raise ConfigError("DOCKER_HOST", value, allowed)
+    return value
 
 
 def _parse_origins(value: str) -> tuple[str, ...]:

@@ -29,9 +29,9 @@ def format_duration(seconds: float) -> str:
 
 
 @bp.app_template_filter("mb")
-def format_mb(value_mb: float) -> str:
-    """Format megabytes as MB below 10 GB and as GB above."""
-    if value_mb >= 10 * 1024:
+def format_mb(value_mb: float, scale_mb: float | None = None) -> str:
+    """Format megabytes as MB below 10 GB and as GB above; ``scale_mb`` picks the unit for a pair."""
+    if (scale_mb if scale_mb is not None else value_mb) >= 10 * 1024:
         return f"{value_mb / 1024:.1f} GB"
     return f"{value_mb:.0f} MB"
 

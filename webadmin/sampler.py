@@ -166,8 +166,13 @@ class Sampler:
             self._open_from(self._position + 1)
 
     def _note_unavailable(self, name: str, message: str) -> None:
+        # In auto mode a missing jtop or tegrastats is normal off a Jetson, so
+        # only the last source of the chain failing is an error.
+        names = [n for n, _ in self._chain]
+        is_last = names.index(name) == len(names) - 1 if name in names else True
         if self._notices.get(name) != message:
-            logger.error("Telemetry source %s is unavailable: %s", name, message)
+            level = logging.ERROR if is_last else logging.INFO
+            logger.log(level, "Telemetry source %s is unavailable: %s", name, message)
         self._notices[name] = message
         if self._latest is not None and self._latest.source == name:
             self._publish_degraded(name, message)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import socket
+import stat
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -252,11 +254,14 @@ _REASONS: tuple[tuple[Callable[[BaseException], bool], str], ...] = (
 
 def describe_failure(base_url: str, error: BaseException) -> str:
     """Say where webadmin looked for the engine and why it failed, in plain words."""
+    socket_path = base_url.removeprefix("unix://") if base_url.startswith("unix://") else None
+    if socket_path and os.path.exists(socket_path) and not stat.S_ISSOCK(os.stat(socket_path).st_mode):
+        return f"Docker is not reachable at {base_url}: {socket_path} is not a socket"
     for cause in _causes(error):
         for matches, reason in _REASONS:
             if matches(cause):
                 return f"Docker is not reachable at {base_url}: {reason}"
-    return f"Docker is not reachable at {base_url}: {type(error).__name__}"
+    return f"Docker is not reachable at {base_url}: {type(error).__name__}: {str(error)[:200]}"
 
 
 def _causes(error: BaseException) -> list[BaseException]:
@@ -264,6 +269,9 @@ def _causes(error: BaseException) -> list[BaseException]:
     pending: list[Any] = [error]
     while pending and len(found) < 20:
         current = pending.pop(0)
+        if isinstance(current, (tuple, list)):
+            pending.extend(current)
+            continue
         if not isinstance(current, BaseException) or current in found:
             continue
         found.append(current)

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 BYTES_PER_MB = 1024 * 1024
 BYTES_PER_GB = 1024**3
 DISK_PATH = "/"
+MIN_CPU_WINDOW_S = 0.5
 
 
 class HostSource:
@@ -33,10 +34,12 @@ class HostSource:
     def __init__(self, psutil_module: ModuleType | Any = psutil, disk_path: str = DISK_PATH) -> None:
         self._psutil = psutil_module
         self._disk_path = disk_path
+        self._cpu_window_started = 0.0
 
     def open(self) -> None:
         """Take the first CPU time reading, which later loads are measured from."""
         self._psutil.cpu_percent(percpu=True)
+        self._cpu_window_started = time.monotonic()
 
     def read(self) -> Sample:
         """Read everything psutil reports on this machine."""
@@ -54,10 +57,16 @@ class HostSource:
         """Nothing to release: psutil holds no connection."""
 
     def _cpu(self) -> CpuReading:
-        loads = self._psutil.cpu_percent(percpu=True)
+        # psutil measures load since its previous call; right after open() that
+        # window is too short to mean anything, so the first read has no load.
+        measured = time.monotonic() - self._cpu_window_started >= MIN_CPU_WINDOW_S
+        loads: list[float | None] = list(self._psutil.cpu_percent(percpu=True))
+        if not measured:
+            loads = [None] * len(loads)
         freqs = _core_freqs(self._psutil, len(loads))
         cores = tuple(
-            CoreReading(index=i, online=True, percent=float(load), freq_mhz=freqs[i]) for i, load in enumerate(loads)
+            CoreReading(index=i, online=True, percent=None if load is None else float(load), freq_mhz=freqs[i])
+            for i, load in enumerate(loads)
         )
         return CpuReading(cores)
 

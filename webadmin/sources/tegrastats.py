@@ -10,6 +10,7 @@ started again after a pause.
 from __future__ import annotations
 
 import logging
+import shlex
 import subprocess
 import threading
 import time
@@ -58,9 +59,9 @@ class TegrastatsSource:
         self._start_process()
         if not self._first_line.wait(self._first_line_timeout_s) or self._latest is None:
             self._wait_for_exit()
-            detail = self._exit_detail() or f"no tegrastats line within {self._first_line_timeout_s:g} s"
+            detail = self._open_failure_detail()
             self.close()
-            raise SourceUnavailable(f"tegrastats ({' '.join(self._argv)}): {detail}")
+            raise SourceUnavailable(f"tegrastats ({shlex.join(self._argv)}): {detail}")
 
     def read(self) -> Sample:
         """Return the newest good reading; raise SourceReadError after a bad line or an exit."""
@@ -97,7 +98,7 @@ class TegrastatsSource:
             )
         except OSError as error:
             raise SourceUnavailable(
-                f"tegrastats ({' '.join(self._argv)}) could not start: {error.strerror or error}"
+                f"tegrastats ({shlex.join(self._argv)}) could not start: {error.strerror or error}"
             ) from error
         self._process = process
         self._reader = threading.Thread(
@@ -123,6 +124,12 @@ class TegrastatsSource:
             self._start_process()
         except SourceUnavailable as error:
             logger.debug("Restarting tegrastats failed: %s", error)
+
+    def _open_failure_detail(self) -> str:
+        if self._bad_line is not None:
+            return f"its output is not tegrastats lines, such as {self._bad_line[:80]!r}"
+        exited = self._exit_detail()
+        return exited or f"no tegrastats line within {self._first_line_timeout_s:g} s"
 
     def _wait_for_exit(self) -> None:
         # The output can end a moment before the process can be reaped.
