@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -344,8 +345,10 @@ def docker_client() -> Iterator[Any]:
     client.close()
 
 
-BUSYBOX_IMAGE = "webadmin-test/busybox:latest"
 BUSYBOX_APPLETS = ("sh", "sleep", "echo", "cat", "true", "false", "ls", "wget", "nc", "httpd", "kill", "date")
+# The tag names the applet list, so an image from a run with other applets is not reused.
+BUSYBOX_TAG = hashlib.sha256(" ".join(BUSYBOX_APPLETS).encode()).hexdigest()[:12]
+BUSYBOX_IMAGE = f"webadmin-test/busybox:{BUSYBOX_TAG}"
 
 
 @pytest.fixture(scope="session")
@@ -371,7 +374,7 @@ def busybox_image(docker_client: Any) -> str:
         archive = Path(root) / "rootfs.tar"
         subprocess.run(["tar", "-C", root, "-cf", str(archive), "bin"], check=True)
         with archive.open("rb") as stream:
-            docker_client.api.import_image_from_data(stream.read(), repository="webadmin-test/busybox", tag="latest")
+            docker_client.api.import_image_from_data(stream.read(), repository="webadmin-test/busybox", tag=BUSYBOX_TAG)
     return BUSYBOX_IMAGE
 
 
