@@ -66,8 +66,8 @@ def _configure(app: Flask, store: Store) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(days=REMEMBER_DAYS),
-        # Re-signing the cookie on every poll costs more than the rest of a tile;
-        # a remembered browser stays signed in 30 days from its sign-in instead.
+        # Re-signing the cookie on every poll costs more than the rest of a tile.
+        # So a remembered browser stays signed in 30 days from its sign-in, not its last poll.
         SESSION_REFRESH_EACH_REQUEST=False,
         # The CSRF token lives as long as the session, so a tab left open keeps working.
         WTF_CSRF_TIME_LIMIT=None,

@@ -25,7 +25,7 @@ SETUP_TOKEN_TTL_S = 10 * 60
 API_TOKEN_PREFIX = "wa_"
 
 # argon2-cffi's defaults are argon2id with its RFC 9106 low-memory profile:
-# 64 MiB, 3 passes, 4 lanes. Each hash or check holds those 64 MiB while it runs.
+# 64 MiB, 3 passes, 4 lanes. Each hash or check allocates those 64 MiB while it runs.
 _hasher = PasswordHasher()
 # One check at a time, so a burst of sign-ins costs 64 MiB, not 64 MiB per thread.
 _argon2_slot = threading.BoundedSemaphore(1)

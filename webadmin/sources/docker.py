@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 API_TIMEOUT_S = 5
-# At most this many stats calls at once; the SDK's connection pool holds 10.
+# At most this many stats calls at once, below the SDK's pool of 10 connections.
 STATS_WORKERS = 8
 BYTES_PER_MB = 1024 * 1024
 NANOSECONDS_PER_SECOND = 1e9
