@@ -55,6 +55,7 @@ class FakeJtopClient:
         self.start_error = start_error
         self.ok_error: str | None = None
         self.closed = False
+
         self.cpu = {
             "total": {"user": 3.3, "nice": 0.0, "system": 2.1, "idle": 93.6},
             "cpu": [
@@ -63,6 +64,7 @@ class FakeJtopClient:
                 {"online": False, "model": "ARMv8 Processor rev 1 (v8l)"},
             ],
         }
+
         self.memory = {
             "RAM": {
                 "tot": 3688892,
@@ -76,6 +78,7 @@ class FakeJtopClient:
             "SWAP": {"tot": 1844424, "used": 0, "cached": 0, "table": {}},
             "EMC": {"cur": 2133000, "max": 3199000, "min": 204000, "override": 0, "val": 0, "online": True},
         }
+
         self.gpu = {
             "gpu": {
                 "type": "integrated",
@@ -84,12 +87,14 @@ class FakeJtopClient:
                 "power_control": "auto",
             }
         }
+
         self.temperature = {
             "cpu": {"temp": 46.062, "online": True},
             "cv0": {"temp": -256, "online": False},
             "gpu": {"temp": 46.406, "online": True},
             "tj": {"temp": 47.906, "online": True},
         }
+
         self.power = {
             "rail": {
                 "VDD_CPU_GPU_CV": {
@@ -122,6 +127,7 @@ class FakeJtopClient:
                 "name": "VDD_IN",
             },
         }
+
         self.engine = {
             "APE": {"APE": {"online": False, "cur": 200000}},
             "NVDEC": {"NVDEC": {"online": True, "cur": 524800}},
@@ -135,6 +141,7 @@ class FakeJtopClient:
                 "control": "close_loop",
             }
         }
+
         self.nvpmodel: Any = FakeNvpModel()
         self.jetson_clocks: Any = FakeJetsonClocks()
         self.disk = {

@@ -178,3 +178,20 @@ def test_sampled_at_is_utc_iso() -> None:
 
     assert text.endswith("Z")
     assert datetime.fromisoformat(text.replace("Z", "+00:00")).tzinfo == timezone.utc
+
+
+def test_switches_back_to_preferred() -> None:
+    jtop = FailingSource("jtop", "jtop: The jtop.service is not active.")
+    jtop_later = StaticSource("jtop")
+    factories = iter([jtop, jtop_later])
+    host = StaticSource("host")
+    sampler = Sampler([("jtop", lambda: next(factories)), ("host", lambda: host)])
+    sampler.tick()
+    sampler._last_preferred_try -= 61
+
+    sampler.tick()
+    snapshot = sampler.latest
+
+    assert snapshot is not None
+    assert snapshot.source == "jtop"
+    assert snapshot.notices == ()

@@ -119,7 +119,33 @@ class Sampler:
         return source
 
     def _open_from(self, position: int) -> TelemetrySource | None:
-        for index in range(position, len(self._chain)):
+        found = self._open_first(range(position, len(self._chain)))
+        if found is None:
+            return None
+        index, source = found
+        logger.info("Reading telemetry from %s", source.name)
+        self._switch_to(index, source)
+        return source
+
+    def _maybe_retry_preferred(self) -> None:
+        # After a fallback, try the better sources again now and then: jtop may
+        # have been installed or restarted since.
+        if self._source is None or self._position == 0:
+            return
+        if time.monotonic() - self._last_preferred_try < RETRY_PREFERRED_S:
+            return
+        current = self._source
+        found = self._open_first(range(self._position))
+        self._last_preferred_try = time.monotonic()
+        if found is None:
+            return
+        index, source = found
+        logger.info("Telemetry source %s is available again; switching from %s", source.name, current.name)
+        current.close()
+        self._switch_to(index, source)
+
+    def _open_first(self, indexes: range) -> tuple[int, TelemetrySource] | None:
+        for index in indexes:
             name, factory = self._chain[index]
             source = factory()
             try:
@@ -128,36 +154,13 @@ class Sampler:
                 self._note_unavailable(name, str(error))
                 continue
             self._notices.pop(name, None)
-            logger.info("Reading telemetry from %s", name)
-            self._source, self._position = source, index
-            # Count the pause before retrying better sources from this switch.
-            self._last_preferred_try = time.monotonic()
-            return source
+            return index, source
         return None
 
-    def _maybe_retry_preferred(self) -> None:
-        # After a fallback, try the better sources again now and then: jtop may
-        # have been installed or restarted since.
-        if self._source is None or self._position == 0:
-            return
-        now = time.monotonic()
-        if now - self._last_preferred_try < RETRY_PREFERRED_S:
-            return
-        self._last_preferred_try = now
-        current = self._source
-        for index in range(self._position):
-            name, factory = self._chain[index]
-            candidate = factory()
-            try:
-                candidate.open()
-            except SourceUnavailable as error:
-                self._notices[name] = str(error)
-                continue
-            logger.info("Telemetry source %s is available again; switching from %s", name, current.name)
-            current.close()
-            self._notices.pop(name, None)
-            self._source, self._position = candidate, index
-            return
+    def _switch_to(self, index: int, source: TelemetrySource) -> None:
+        self._source, self._position = source, index
+        # Count the pause before retrying better sources from this switch.
+        self._last_preferred_try = time.monotonic()
 
     def _fail_over(self, name: str, message: str) -> None:
         self._note_unavailable(name, message)

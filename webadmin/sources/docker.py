@@ -112,9 +112,10 @@ class DockerReader:
         # dockerd 20.10 takes about a second per one-shot stats call, so the
         # calls run side by side instead of one after another.
         with ThreadPoolExecutor(max_workers=STATS_WORKERS, thread_name_prefix="docker-stats") as pool:
-            updated = dict(zip([c.id for c in running], pool.map(self._with_stats, running), strict=True))
-        kept = [updated.get(c.id, c) if c.state == "running" else c for c in listed]
-        return [c for c in kept if c is not None]
+            with_stats = dict(zip([c.id for c in running], pool.map(self._with_stats, running), strict=True))
+        # A running container whose stats call found it gone maps to None.
+        refreshed = [with_stats.get(c.id, c) for c in listed]
+        return [c for c in refreshed if c is not None]
 
     def close(self) -> None:
         """Close the connection pool."""
